@@ -1,0 +1,128 @@
+"""The one way to ClickHouse: clickhouse-connect, for the embedded chDB store and for servers alike.
+
+chDB has no async client and one engine per process, so every call runs in a worker thread, never
+on the event loop: `await store.run(fn, *args)` calls `fn(client, *args)` in the store's pool. The
+writer thread calls the blocking methods directly.
+
+clickhouse-connect's errors are translated into `StoreError` / `QueryError` here, at the boundary.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable, Sequence, TypeVar
+
+import clickhouse_connect
+from clickhouse_connect.driver.exceptions import ClickHouseError
+
+from tenure.schema.migrate import apply_migrations, applied_versions, latest_version
+
+from .errors import QueryError, StoreError
+from .faults import Faults
+
+log = logging.getLogger("tenure.collector.store")
+T = TypeVar("T")
+
+
+class Store:
+    """Three clients on one store, each with its own session and lock: `client` for `run()` (migrations,
+    readiness, insights), one for the writer's inserts (so a long analyst query never delays an
+    insert behind the same lock), and a read-only one for analysts' SQL."""
+
+    def __init__(self, url: str, faults: Faults | None = None, workers: int = 4,
+                 max_query_rows: int = 100_000, max_query_seconds: float = 30.0) -> None:
+        self.url = url
+        self.faults = faults or Faults()
+        self.embedded = url.startswith("chdb:")
+        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tenure-store")
+        # readonly last: once it is 1 no setting may change, so the limits must be set before it.
+        self._reader_settings = {
+            "max_result_rows": max_query_rows,
+            "result_overflow_mode": "throw",
+            "max_execution_time": max_query_seconds,
+            "readonly": 1,
+        }
+        try:
+            self.client = self._connect()
+            self._insert_client = self._connect()
+            self._reader = self._connect()
+            if self.embedded:
+                # chDB applies per-call settings of some calls with SET and restores them afterwards,
+                # which cannot undo readonly=1 and would leak it. So the reader's own session is made
+                # read-only for good, limits first; its calls then pass no settings at all.
+                for name, value in self._reader_settings.items():
+                    self._reader.command(f"SET {name} = {value!r}" if isinstance(value, str) else f"SET {name} = {value}")
+        except Exception as exc:  # driver and engine errors alike: the store cannot be opened
+            raise StoreError(f"cannot open store: {exc}") from exc
+
+    def _connect(self):
+        options: dict[str, Any] = {} if self.embedded else {"autogenerate_session_id": False}
+        return clickhouse_connect.get_client(dsn=self.url, **options)
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run `fn(client, *args)` in a worker thread."""
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, self.client, *args)
+
+    # -- blocking calls, for worker threads ----------------------------------------------------
+    def migrate(self) -> list[int]:
+        return apply_migrations(self.client)
+
+    def ready(self) -> tuple[bool, str]:
+        try:
+            self.client.command("SELECT 1")
+            versions = applied_versions(self.client)
+        except (ClickHouseError, Exception) as exc:  # noqa: BLE001 - any failure means not ready
+            return False, f"store unreachable: {exc}"
+        latest = latest_version()
+        if latest not in versions:
+            return False, f"migrations not applied (latest {latest}, applied {sorted(versions)})"
+        return True, "ok"
+
+    def insert(self, table: str, columns: Sequence[tuple[str, str]], rows: Sequence[Sequence], token: str) -> None:
+        """Columnar insert of `rows` with a dedupe token: repeating the same call adds nothing."""
+        if self.faults.store_down:
+            raise StoreError("store is down (fault injected)")
+        data = list(zip(*rows))
+        try:
+            self._insert_client.insert(
+                table,
+                data,
+                column_names=[name for name, _ in columns],
+                column_type_names=[kind for _, kind in columns],
+                column_oriented=True,
+                settings={
+                    "insert_deduplication_token": token,
+                    "deduplicate_blocks_in_dependent_materialized_views": 1,
+                },
+            )
+        except ClickHouseError as exc:
+            raise StoreError(f"insert into {table} failed: {exc}") from exc
+
+    def query_readonly(self, sql: str, fmt: str):
+        """An analyst's query: read-only (which also refuses file()/url()), bounded in rows and time."""
+        settings = None if self.embedded else self._reader_settings
+        try:
+            if fmt == "csv":
+                return self._reader.raw_query(sql, settings=settings, fmt="CSVWithNames")
+            return self._reader.query(sql, settings=settings)
+        except ClickHouseError as exc:
+            raise QueryError(_clickhouse_message(exc)) from exc
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)
+        for client in (self._reader, self._insert_client, self.client):
+            try:
+                client.close()
+            except Exception:  # noqa: BLE001 - closing a dead client is not an error worth raising
+                pass
+
+
+def _clickhouse_message(exc: Exception) -> str:
+    """ClickHouse's own message, without the driver's wrapping lines."""
+    text = str(exc).strip()
+    for line in text.splitlines():
+        if "DB::Exception" in line or line.startswith("Code:"):
+            return line.strip()
+    return text.splitlines()[0] if text else type(exc).__name__
