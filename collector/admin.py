@@ -80,7 +80,8 @@ async def query(request: web.Request) -> web.Response:
     elapsed_ms = round((time.perf_counter() - started) * 1000, 3)
     if asked.format == "csv":
         return web.Response(body=result, content_type="text/csv", headers={"X-Elapsed-Ms": str(elapsed_ms)})
-    answer = QueryAnswer(list(result.column_names), result.result_rows, elapsed_ms)
+    columns, rows = result
+    answer = QueryAnswer(columns, rows, elapsed_ms)
     return web.Response(body=_answer_encoder.encode(answer), content_type="application/json")
 
 
@@ -89,6 +90,7 @@ class FaultsRequest(msgspec.Struct, forbid_unknown_fields=True):
     reject_status: int | None = None
     reject_count: int | None = None
     retry_after: int | None = None
+    crash_after_insert: bool | None = None
 
 
 @routes.post("/v1/admin/faults")
@@ -97,7 +99,7 @@ async def faults(request: web.Request) -> web.Response:
         raise web.HTTPNotFound()
     asked = msgspec.json.decode(await request.read(), type=FaultsRequest)
     state = request.app[FAULTS_KEY]
-    for name in ("store_down", "reject_status", "reject_count", "retry_after"):
+    for name in FaultsRequest.__struct_fields__:
         value = getattr(asked, name)
         if value is not None:
             setattr(state, name, value)

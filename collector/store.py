@@ -47,15 +47,19 @@ class Store:
         try:
             self.client = self._connect()
             self._insert_client = self._connect()
-            self._reader = self._connect()
-            if self.embedded:
-                # chDB applies per-call settings of some calls with SET and restores them afterwards,
-                # which cannot undo readonly=1 and would leak it. So the reader's own session is made
-                # read-only for good, limits first; its calls then pass no settings at all.
-                for name, value in self._reader_settings.items():
-                    self._reader.command(f"SET {name} = {value!r}" if isinstance(value, str) else f"SET {name} = {value}")
+            self._reader = self._connect_reader()
         except Exception as exc:  # driver and engine errors alike: the store cannot be opened
             raise StoreError(f"cannot open store: {exc}") from exc
+
+    def _connect_reader(self):
+        reader = self._connect()
+        if self.embedded:
+            # chDB applies per-call settings of some calls with SET and restores them afterwards,
+            # which cannot undo readonly=1 and would leak it. So the reader's own session is made
+            # read-only for good, limits first; its calls then pass no settings at all.
+            for name, value in self._reader_settings.items():
+                reader.command(f"SET {name} = {value!r}" if isinstance(value, str) else f"SET {name} = {value}")
+        return reader
 
     def _connect(self):
         options: dict[str, Any] = {} if self.embedded else {"autogenerate_session_id": False}
@@ -100,15 +104,27 @@ class Store:
         except ClickHouseError as exc:
             raise StoreError(f"insert into {table} failed: {exc}") from exc
 
-    def query_readonly(self, sql: str, fmt: str):
-        """An analyst's query: read-only (which also refuses file()/url()), bounded in rows and time."""
+    def query_readonly(self, sql: str, fmt: str) -> bytes | tuple[list[str], list]:
+        """An analyst's query: read-only (which also refuses file()/url()), bounded in rows and time.
+        Returns CSV bytes, or (column names, rows) read to the end here in the worker thread."""
         settings = None if self.embedded else self._reader_settings
         try:
             if fmt == "csv":
                 return self._reader.raw_query(sql, settings=settings, fmt="CSVWithNames")
-            return self._reader.query(sql, settings=settings)
+            result = self._reader.query(sql, settings=settings)
+            return list(result.column_names), result.result_rows
         except ClickHouseError as exc:
+            # A query that fails mid-stream (a row limit hit) can leave unread bytes on the
+            # embedded connection that the next answer would start with: start a clean session.
+            self._replace_reader()
             raise QueryError(_clickhouse_message(exc)) from exc
+
+    def _replace_reader(self) -> None:
+        old, self._reader = self._reader, self._connect_reader()
+        try:
+            old.close()
+        except Exception:  # noqa: BLE001 - the old session is being thrown away
+            pass
 
     def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)

@@ -11,6 +11,7 @@ Only once every chunk is stored is the segment file deleted.
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import threading
 import time
@@ -77,6 +78,8 @@ class Writer:
             except Exception:  # a bug, not an outage: keep the file for replay and stop loudly
                 log.exception("writer stopped on segment %s; it stays on disk for replay", segment.name)
                 return
+            if self.store.faults.crash_after_insert:
+                os._exit(137)  # test fault: die like kill -9 before the segment file is deleted
             segment.path.unlink(missing_ok=True)
             self.on_stored(segment.rows)
 

@@ -1,0 +1,53 @@
+"""`/v1/query`: analysts' SQL runs read-only and bounded; refusals name ClickHouse's reason."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+
+@pytest.mark.parametrize("sql", [
+    "INSERT INTO tenure.events (project, message_id) VALUES ('test', 'evil')",
+    "SELECT * FROM file('/etc/passwd', 'LineAsString')",
+    "SELECT * FROM url('http://127.0.0.1:1/', 'LineAsString')",
+    "DROP TABLE tenure.events",
+    "CREATE TABLE tenure.x (a Int8) ENGINE = Memory",
+    "SET readonly = 0",
+    "SELECT 1 SETTINGS readonly = 0",
+    "ALTER TABLE tenure.events DELETE WHERE 1",
+])
+def test_query_refuses_writes_and_table_functions(collector, sql):
+    resp = collector.admin("/v1/query", {"sql": sql})
+    assert resp.status == 400
+    assert "(READONLY)" in resp.json()["error"]
+
+
+def test_writes_still_work_after_refused_queries(collector):
+    collector.admin("/v1/query", {"sql": "INSERT INTO tenure.events (project) VALUES ('x')", "format": "csv"})
+    message_id = f"after-refusal-{time.time_ns()}"
+    assert collector.post("/v1/batch", {"batch": [{"type": "track", "event": "x", "userId": "u", "messageId": message_id}]}).status == 200
+    assert collector.wait_for(f"SELECT count() FROM tenure.events WHERE message_id = '{message_id}'", [[1]]) == [[1]]
+
+
+def test_query_json_and_csv(collector):
+    resp = collector.admin("/v1/query", {"sql": "SELECT 1 AS one, 'a' AS letter, toDecimal64(1.5, 2) AS d"})
+    body = resp.json()
+    assert body["columns"] == ["one", "letter", "d"] and body["rows"] == [[1, "a", 1.5]]
+    assert body["elapsed_ms"] >= 0
+    csv = collector.admin("/v1/query", {"sql": "SELECT 1 AS one, 'a' AS letter", "format": "csv"})
+    assert csv.status == 200 and csv.body.decode() == '"one","letter"\n1,"a"\n'
+
+
+def test_query_errors_are_400_with_clickhouse_message(collector):
+    resp = collector.admin("/v1/query", {"sql": "SELECT no_such_column FROM tenure.events"})
+    assert resp.status == 400
+    assert "UNKNOWN_IDENTIFIER" in resp.json()["error"]
+    bad_format = collector.admin("/v1/query", {"sql": "SELECT 1", "format": "xml"})
+    assert bad_format.status == 400 and bad_format.json() == {"success": False, "error": "format must be json or csv", "field": "$.format"}
+
+
+def test_query_row_limit(collector):
+    resp = collector.admin("/v1/query", {"sql": "SELECT number FROM numbers(1000000)"})
+    assert resp.status == 400
+    assert "TOO_MANY_ROWS_OR_BYTES" in resp.json()["error"]
