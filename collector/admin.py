@@ -60,6 +60,13 @@ async def metrics(request: web.Request) -> web.Response:
     return web.Response(body=data, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
+@routes.get("/openapi.json")
+async def openapi(request: web.Request) -> web.Response:
+    from .openapi import build_spec
+
+    return web.json_response(build_spec())
+
+
 @routes.post("/v1/query")
 async def query(request: web.Request) -> web.Response:
     limits = request.app[CONFIG_KEY].limits

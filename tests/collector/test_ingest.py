@@ -252,3 +252,11 @@ def test_health_ready_metrics_and_cors(collector):
     assert "tenure_messages_accepted_total" in metrics
     preflight = collector.request("OPTIONS", "/v1/batch", headers={"Origin": "https://app.example", "Access-Control-Request-Method": "POST"})
     assert preflight.status == 204 and preflight.headers["Access-Control-Allow-Origin"] == "*"
+
+
+def test_openapi_describes_every_route(collector):
+    spec = collector.get("/openapi.json").json()
+    assert spec["openapi"].startswith("3.")
+    for path in ("/v1/batch", "/v1/track", "/v1/identify", "/v1/alias", "/v1/page", "/v1/screen", "/v1/group",
+                 "/v1/query", "/v1/insights/retention", "/v1/insights/lifecycle", "/v1/insights/funnel"):
+        assert path in spec["paths"], path
