@@ -94,7 +94,7 @@ class Store:
                 table,
                 data,
                 column_names=[name for name, _ in columns],
-                column_type_names=[kind for _, kind in columns],
+                column_type_names=[_wire_type(kind) for _, kind in columns],
                 column_oriented=True,
                 settings={
                     "insert_deduplication_token": token,
@@ -133,6 +133,12 @@ class Store:
                 client.close()
             except Exception:  # noqa: BLE001 - closing a dead client is not an error worth raising
                 pass
+
+
+def _wire_type(kind: str) -> str:
+    """The type a column is sent as. LowCardinality(String) goes as plain String: building the
+    dictionary in Python costs more than ClickHouse's conversion on arrival (measured +18% rows/s)."""
+    return "String" if kind == "LowCardinality(String)" else kind
 
 
 def _clickhouse_message(exc: Exception) -> str:
