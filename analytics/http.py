@@ -2,7 +2,8 @@
 middleware checks it for every /v1/insights path).
 
 Query parameters carry the function arguments by name (see docs/analytics.md for each metric);
-the blocking ClickHouse work runs in the store's worker thread via `store.run`. A bad parameter
+the blocking ClickHouse work runs in the store's worker thread via `store.run_readonly` (a client
+that cannot write). A bad parameter
 answers 400 `{"success": false, "error": "<name>: <reason>", "field": "<name>"}`.
 """
 
@@ -117,7 +118,7 @@ def _handler(metric: str):
         try:
             kwargs = arguments(metric, request.query)
             store = request.app[STORE_KEY]
-            body = await store.run(_call, _FUNCTIONS[metric], kwargs)
+            body = await store.run_readonly(_call, _FUNCTIONS[metric], kwargs)
         except InvalidParameter as exc:
             return web.json_response({"success": False, "error": str(exc), "field": exc.name}, status=400)
         return web.json_response(body)

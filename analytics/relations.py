@@ -31,7 +31,8 @@ def _filters_sql(filters: Mapping[str, str] | None, alias: str = "e") -> str:
 
 
 def _ident(name: str) -> str:
-    return str(name).replace("`", "")
+    """The inside of a backquoted identifier: backslash and backquote escaped, so no name can close it."""
+    return str(name).replace("\\", "\\\\").replace("`", "\\`")
 
 
 def idmap_sql(project: str) -> str:

@@ -27,9 +27,11 @@ T = TypeVar("T")
 
 
 class Store:
-    """Three clients on one store, each with its own session and lock: `client` for `run()` (migrations,
-    readiness, insights), one for the writer's inserts (so a long analyst query never delays an
-    insert behind the same lock), and a read-only one for analysts' SQL."""
+    """Four clients on one store, each with its own session and lock: `client` for `run()` (migrations,
+    readiness), one for the writer's inserts (so a long query never delays an insert behind the same
+    lock), a read-only one for analysts' SQL (readonly=1), and one for the insights that
+    `run_readonly()` hands to tenure.analytics (readonly=2: its queries may set join settings but
+    can write nothing)."""
 
     def __init__(self, url: str, faults: Faults | None = None, workers: int = 4,
                  max_query_rows: int = 100_000, max_query_seconds: float = 30.0) -> None:
@@ -48,6 +50,7 @@ class Store:
             self.client = self._connect()
             self._insert_client = self._connect()
             self._reader = self._connect_reader()
+            self._insights = self._connect(settings={"readonly": 2})
         except Exception as exc:  # driver and engine errors alike: the store cannot be opened
             raise StoreError(f"cannot open store: {exc}") from exc
 
@@ -61,13 +64,18 @@ class Store:
                 reader.command(f"SET {name} = {value!r}" if isinstance(value, str) else f"SET {name} = {value}")
         return reader
 
-    def _connect(self):
-        options: dict[str, Any] = {} if self.embedded else {"autogenerate_session_id": False}
+    def _connect(self, **options: Any):
+        if not self.embedded:
+            options["autogenerate_session_id"] = False
         return clickhouse_connect.get_client(dsn=self.url, **options)
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """Run `fn(client, *args)` in a worker thread."""
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, self.client, *args)
+
+    async def run_readonly(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run `fn(client, *args)` in a worker thread with a client that cannot write."""
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, self._insights, *args)
 
     # -- blocking calls, for worker threads ----------------------------------------------------
     def migrate(self) -> list[int]:
@@ -128,7 +136,7 @@ class Store:
 
     def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)
-        for client in (self._reader, self._insert_client, self.client):
+        for client in (self._insights, self._reader, self._insert_client, self.client):
             try:
                 client.close()
             except Exception:  # noqa: BLE001 - closing a dead client is not an error worth raising

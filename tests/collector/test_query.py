@@ -51,3 +51,20 @@ def test_query_row_limit(collector):
     resp = collector.admin("/v1/query", {"sql": "SELECT number FROM numbers(1000000)"})
     assert resp.status == 400
     assert "TOO_MANY_ROWS_OR_BYTES" in resp.json()["error"]
+
+
+@pytest.mark.parametrize("params", [
+    "breakdown=event.a%60%20FROM%20x%20--",  # a backquote trying to close the identifier
+    "breakdown=event.a%5C",  # a trailing backslash trying to escape the closing backquote
+    "start_filter=p%5C%27:1%27%20OR%201%3D1%20--",  # quote and backslash in a filter
+    "start_event=x%27%3B%20DROP%20TABLE%20tenure.events%20--",
+])
+def test_insights_parameters_cannot_inject_sql(collector, params):
+    before = collector.query("SELECT count() FROM tenure.events")[0][0]
+    resp = collector.request("GET", f"/v1/insights/retention?{params}&date_to=2024-01-10&intervals=3",
+                             headers={"Authorization": f"Bearer {collector.admin_key}"})
+    assert resp.status in (200, 400), resp.body
+    if resp.status == 200:
+        assert all(c["size"] == 0 for c in resp.json()["cohorts"])
+    assert collector.query("SELECT count() FROM tenure.events")[0][0] >= before
+    assert collector.query("EXISTS TABLE tenure.events") == [[1]]
