@@ -7,56 +7,18 @@ they work against any collector, local or remote.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
-import sys
-import urllib.error
-import urllib.parse
-import urllib.request
 
 import click
 
-DEFAULT_URL = "http://127.0.0.1:8080"
-
-
-class InsightsError(click.ClickException):
-    """The collector refused the request or could not be reached."""
+from tenure.collector.clitools import call, csv_text, remote_options, text_table
 
 
 def fetch(url: str, admin_key: str | None, metric: str, params: list[tuple[str, str]], timeout: float = 60.0) -> dict:
-    query = urllib.parse.urlencode([(k, v) for k, v in params if v is not None])
-    req = urllib.request.Request(f"{url.rstrip('/')}/v1/insights/{metric}?{query}",
-                                 headers={"Authorization": f"Bearer {admin_key or ''}"})
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:
-            return json.loads(resp.read())
-    except urllib.error.HTTPError as exc:
-        body = exc.read().decode("utf-8", "replace")
-        try:
-            message = json.loads(body).get("error", body)
-        except ValueError:
-            message = body
-        raise InsightsError(f"{metric}: HTTP {exc.code}: {message}") from exc
-    except urllib.error.URLError as exc:
-        raise InsightsError(f"cannot reach {url}: {exc.reason}") from exc
-
-
-# ---- rendering ---------------------------------------------------------------------------------
-def _text_table(header: list[str], rows: list[list]) -> str:
-    cells = [[("" if c is None else str(c)) for c in row] for row in [header, *rows]]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
-    lines = ["  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths))) for r in cells]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
-
-
-def _csv(header: list[str], rows: list[list]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    return out.getvalue().rstrip("\n")
+        return json.loads(call(url, admin_key, f"/v1/insights/{metric}", params=params, timeout=timeout))
+    except click.ClickException as exc:
+        raise click.ClickException(f"{metric}: {exc.message}") from None
 
 
 def tabulate(metric: str, data: dict, percent: bool) -> tuple[list[str], list[list]]:
@@ -98,16 +60,14 @@ def render(metric: str, data: dict, fmt: str, percent: bool = True) -> str:
     if fmt == "json":
         return json.dumps(data, indent=2)
     header, rows = tabulate(metric, data, percent and fmt == "table")
-    return _csv(header, rows) if fmt == "csv" else _text_table(header, rows)
+    return csv_text(header, rows) if fmt == "csv" else text_table(header, rows)
 
 
 # ---- commands ----------------------------------------------------------------------------------
 def _common(fn):
     fn = click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)(fn)
     fn = click.option("--project", default=None, help="may be omitted when the store holds one project")(fn)
-    fn = click.option("--admin-key", envvar="TENURE_ADMIN_KEY", default=None, help="env TENURE_ADMIN_KEY")(fn)
-    fn = click.option("--url", envvar="TENURE_URL", default=DEFAULT_URL, show_default=True, help="env TENURE_URL")(fn)
-    return fn
+    return remote_options(fn)
 
 
 def _dates(fn):
@@ -224,6 +184,3 @@ def churn_risk(url, admin_key, project, fmt, as_of, gap_factor, limit):
 
 
 commands = [retention, lifecycle, active, stickiness, funnel, rfm, ltv, churn_risk]
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(click.Group(commands={c.name: c for c in commands})())

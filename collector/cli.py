@@ -18,7 +18,7 @@ import click
 
 from . import logs
 from .config import DEFAULT_DATA_DIR, CollectorConfig, Limits, WalSettings, env_flag, redact_url
-from .remote import DEFAULT_URL, call
+from .clitools import call, remote_options, text_table
 
 log = logging.getLogger("tenure.collector")
 
@@ -109,13 +109,6 @@ def migrate(store, data_dir) -> None:
     click.echo(f"applied migrations {applied}" if applied else "schema is up to date")
 
 
-def remote_options(fn):
-    """--url / --admin-key, shared by every command that talks to a running collector."""
-    fn = click.option("--admin-key", envvar="TENURE_ADMIN_KEY", default=None, help="admin key (env TENURE_ADMIN_KEY)")(fn)
-    fn = click.option("--url", envvar="TENURE_URL", default=DEFAULT_URL, show_default=True, help="collector URL")(fn)
-    return fn
-
-
 @main.command()
 @remote_options
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
@@ -130,17 +123,8 @@ def query(url, admin_key, fmt, sql) -> None:
     if fmt == "json":
         click.echo(json.dumps(answer, indent=2))
         return
-    print_table(answer["columns"], answer["rows"], caption=f"{len(answer['rows'])} rows in {answer['elapsed_ms']} ms")
-
-
-def print_table(columns: list[str], rows: list[list], caption: str | None = None) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(*columns, caption=caption)
-    for row in rows:
-        table.add_row(*("" if v is None else str(v) for v in row))
-    Console().print(table)
+    click.echo(text_table(answer["columns"], answer["rows"]))
+    click.echo(f"{len(answer['rows'])} rows in {answer['elapsed_ms']} ms")
 
 
 def _register_analytics() -> None:
