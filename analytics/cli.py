@@ -13,6 +13,8 @@ import click
 
 from tenure.collector.clitools import call, csv_text, remote_options, text_table
 
+from .picture import lifecycle_svg, retention_svg
+
 
 def fetch(url: str, admin_key: str | None, metric: str, params: list[tuple[str, str]], timeout: float = 60.0) -> dict:
     try:
@@ -77,9 +79,21 @@ def _dates(fn):
     return fn
 
 
-def _run(metric: str, url, admin_key, fmt, params: list[tuple[str, object]], percent: bool = True) -> None:
+def _run(metric: str, url, admin_key, fmt, params: list[tuple[str, object]], percent: bool = True,
+         svg_path: str | None = None) -> None:
     clean = [(k, (str(v).lower() if isinstance(v, bool) else str(v))) for k, v in params if v is not None]
-    click.echo(render(metric, fetch(url, admin_key, metric, clean), fmt, percent))
+    data = fetch(url, admin_key, metric, clean)
+    click.echo(render(metric, data, fmt, percent))
+    if svg_path:
+        draw = retention_svg if metric == "retention" else lifecycle_svg
+        with open(svg_path, "w", encoding="utf-8") as fh:
+            fh.write(draw(data))
+        click.echo(f"picture written to {svg_path}", err=True)
+
+
+def _svg_option(fn):
+    return click.option("--svg", "svg_path", type=click.Path(dir_okay=False, writable=True), default=None,
+                        help="also draw the answer as an SVG picture at this path")(fn)
 
 
 @click.command()
@@ -95,14 +109,15 @@ def _run(metric: str, url, admin_key, fmt, params: list[tuple[str, object]], per
 @click.option("--window", type=click.Choice(["calendar", "rolling"]), default=None)
 @click.option("--breakdown", default=None, help="event.<property>, person.<trait> or experiment.<property>")
 @click.option("--counts", is_flag=True, help="print counts instead of percentages")
+@_svg_option
 def retention(url, admin_key, project, fmt, date_from, date_to, tz, start_event, return_event, retention_type,
-              period, intervals, week_start, cumulative, window, breakdown, counts):
+              period, intervals, week_start, cumulative, window, breakdown, counts, svg_path):
     """Retention table: cohorts by start event, % retained per period."""
     _run("retention", url, admin_key, fmt, [
         ("project", project), ("date_from", date_from), ("date_to", date_to), ("tz", tz), ("start_event", start_event),
         ("return_event", return_event), ("retention_type", retention_type), ("period", period),
         ("intervals", intervals), ("week_start", week_start), ("cumulative", cumulative), ("window", window),
-        ("breakdown", breakdown)], percent=not counts)
+        ("breakdown", breakdown)], percent=not counts, svg_path=svg_path)
 
 
 @click.command()
@@ -111,10 +126,12 @@ def retention(url, admin_key, project, fmt, date_from, date_to, tz, start_event,
 @click.option("--event", default=None, help="default: any event")
 @click.option("--period", type=click.Choice(["hour", "day", "week", "month"]), default=None)
 @click.option("--new-anchor", type=click.Choice(["first_event", "register"]), default=None)
-def lifecycle(url, admin_key, project, fmt, date_from, date_to, tz, event, period, new_anchor):
+@_svg_option
+def lifecycle(url, admin_key, project, fmt, date_from, date_to, tz, event, period, new_anchor, svg_path):
     """New / returning / resurrecting / dormant persons per period."""
     _run("lifecycle", url, admin_key, fmt, [("project", project), ("date_from", date_from), ("date_to", date_to),
-                                            ("tz", tz), ("event", event), ("period", period), ("new_anchor", new_anchor)])
+                                            ("tz", tz), ("event", event), ("period", period), ("new_anchor", new_anchor)],
+         svg_path=svg_path)
 
 
 @click.command()

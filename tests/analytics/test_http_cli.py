@@ -102,3 +102,26 @@ def test_cli_reports_http_errors(seeded):
                                                 "--period", "day", "--tz", "Nowhere/City"])
     assert out.exit_code == 1
     assert "retention: HTTP 400: tz: unknown time zone 'Nowhere/City'" in out.output
+
+
+def test_cli_draws_retention_and_lifecycle_pictures(seeded, tmp_path):
+    import xml.etree.ElementTree as ET
+
+    collector, day0 = seeded
+    base = ["--url", collector.url, "--admin-key", collector.admin_key, "--project", "test",
+            "--date-to", (day0 + timedelta(days=1)).isoformat()]
+    svg = tmp_path / "retention.svg"
+    out = CliRunner().invoke(CLI["retention"], base + ["--intervals", "2", "--svg", str(svg)])
+    assert out.exit_code == 0, out.output
+    ns = {"s": "http://www.w3.org/2000/svg"}
+    root = ET.parse(svg).getroot()
+    cells = root.findall("s:rect[@fill='#1565c0']", ns)
+    assert len(cells) == 2 * 2  # two cohorts (day 0, day 1) x two intervals
+    assert [c.find("s:title", ns).text for c in cells[:2]] == ["2 of 2", "1 of 2"]
+    texts = [t.text for t in root.findall("s:text", ns)]
+    assert "100.0%" in texts and "50.0%" in texts
+    svg = tmp_path / "lifecycle.svg"
+    out = CliRunner().invoke(CLI["lifecycle"], base + ["--date-from", day0.isoformat(), "--svg", str(svg)])
+    assert out.exit_code == 0, out.output
+    titles = [t.text for t in ET.parse(svg).getroot().iter("{http://www.w3.org/2000/svg}title")]
+    assert f"{day0.isoformat()}T00:00:00+00:00 new: 2" in titles
