@@ -40,7 +40,7 @@ class WalSettings:
 
     segment_max_rows: int = 50_000
     segment_max_age_s: float = 0.3
-    max_backlog_rows: int = 2_000_000
+    max_backlog_rows: int = 1_000_000
     fsync: bool = True
 
 
