@@ -98,6 +98,7 @@ class FaultsRequest(msgspec.Struct, forbid_unknown_fields=True):
     reject_count: int | None = None
     retry_after: int | None = None
     crash_after_insert: bool | None = None
+    refuse_message_id: str | None = None
 
 
 @routes.post("/v1/admin/faults")

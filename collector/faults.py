@@ -15,6 +15,7 @@ class Faults:
     reject_status: int = 0  # ingest routes answer this status (429 or 503) ...
     reject_count: int = 0  # ... this many times
     retry_after: int = 1
+    refuse_message_id: str = ""  # the store refuses any events block holding this message id (bad data)
     crash_after_insert: bool = False  # the process dies between storing a segment and deleting its file
 
     def take_rejection(self) -> int:

@@ -96,6 +96,9 @@ class Store:
         """Columnar insert of `rows` with a dedupe token: repeating the same call adds nothing."""
         if self.faults.store_down:
             raise StoreError("store is down (fault injected)")
+        refused = self.faults.refuse_message_id
+        if refused and table == "tenure.events" and any(row[1] == refused for row in rows):
+            raise StoreError(f"insert into {table} failed: Code: 117. row refused (fault injected)")
         data = list(zip(*rows))
         try:
             self._insert_client.insert(
@@ -106,11 +109,23 @@ class Store:
                 column_oriented=True,
                 settings={
                     "insert_deduplication_token": token,
+                    # `{"a.b": 1, "a": {"b": 2}}` is common in real properties: keep the first path
+                    "type_json_skip_duplicated_paths": 1,
                     "deduplicate_blocks_in_dependent_materialized_views": 1,
                 },
             )
-        except ClickHouseError as exc:
+        except Exception as exc:  # driver, engine and conversion errors alike
             raise StoreError(f"insert into {table} failed: {exc}") from exc
+
+    def healthy(self) -> bool:
+        """Whether the store answers at all: tells an outage from data the store refuses."""
+        if self.faults.store_down:
+            return False
+        try:
+            self._insert_client.command("SELECT 1")
+            return True
+        except Exception:  # noqa: BLE001 - any failure means unreachable
+            return False
 
     def query_readonly(self, sql: str, fmt: str) -> bytes | tuple[list[str], list]:
         """An analyst's query: read-only (which also refuses file()/url()), bounded in rows and time.

@@ -5,7 +5,9 @@ One thread, one segment at a time: a segment's rows go to `events` and `quaranti
 only on its rows, so a retry or a replay after a crash repeats the same tokens and ClickHouse keeps
 one copy. Store failures are retried with exponential backoff and full jitter (tenacity), for as
 long as it takes; meanwhile the backlog grows and the ingest routes answer 503 past its bound.
-Only once every chunk is stored is the segment file deleted.
+Only once every chunk is stored is the segment file deleted. A chunk the store refuses while it
+is healthy (data it cannot hold) is halved until the refused rows are found; they go to quarantine
+with the store's reason and the rest is stored.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import threading
 import time
 from typing import Callable
 
+import msgspec
 from tenacity import Retrying, retry_if_exception_type, stop_when_event_set, wait_exponential_jitter
 
 from .config import WriterSettings
@@ -65,18 +68,15 @@ class Writer:
             try:
                 for attempt in Retrying(
                     wait=wait_exponential_jitter(initial=self.settings.retry_initial_s, max=self.settings.retry_max_s),
-                    retry=retry_if_exception_type(StoreError),
+                    retry=retry_if_exception_type(Exception),
                     stop=stop_when_event_set(self._abort),
                     sleep=self._abort.wait,
                     reraise=True,
                 ):
                     with attempt:
                         self._store(segment)
-            except StoreError as exc:
+            except Exception as exc:  # only when aborted at shutdown: the file stays for replay
                 log.warning("segment %s left for replay: %s", segment.name, exc)
-                return
-            except Exception:  # a bug, not an outage: keep the file for replay and stop loudly
-                log.exception("writer stopped on segment %s; it stays on disk for replay", segment.name)
                 return
             if self.store.faults.crash_after_insert:
                 os._exit(137)  # test fault: die like kill -9 before the segment file is deleted
@@ -87,15 +87,50 @@ class Writer:
         started = time.perf_counter()
         try:
             block = self.settings.insert_block_rows
+            refused: list[tuple] = []
             for table, columns, rows in (("tenure.events", EVENT_COLUMNS, segment.events),
                                          ("tenure.quarantine", QUARANTINE_COLUMNS, segment.quarantine)):
-                for i in range(0, len(rows), block):
-                    self.store.insert(table, columns, rows[i:i + block], token=f"{segment.name}-{table}-{i // block}")
-        except StoreError as exc:
+                for lo in range(0, len(rows), block):
+                    self._insert_range(segment.name, table, columns, rows, lo, min(lo + block, len(rows)), refused)
+            if refused:
+                self.store.insert("tenure.quarantine", QUARANTINE_COLUMNS, refused, token=f"{segment.name}-refused")
+        except Exception as exc:
             self.last_error = str(exc)
             self.metrics.insert_failures.inc()
-            log.warning("insert of segment %s failed, will retry: %s", segment.name, exc)
+            if not isinstance(exc, StoreError):
+                log.exception("writer error on segment %s, will retry", segment.name)
+            else:
+                log.warning("insert of segment %s failed, will retry: %s", segment.name, exc)
             raise
         self.last_error = None
         self.metrics.inserted_rows.inc(segment.rows)
         self.metrics.insert_seconds.observe(time.perf_counter() - started)
+
+    def _insert_range(self, segment: str, table: str, columns, rows, lo: int, hi: int, refused: list) -> None:
+        """Insert rows[lo:hi]. When the store refuses it while it is healthy, the data is at fault:
+        halve the range until the refused rows are alone and move them to quarantine, so one bad
+        row never holds back the rows behind it. Tokens name the row range, and the halving depends
+        only on the rows, so a replay repeats the same inserts and ClickHouse drops the copies."""
+        try:
+            self.store.insert(table, columns, rows[lo:hi], token=f"{segment}-{table}-{lo}-{hi}")
+            return
+        except StoreError as exc:
+            if not self.store.healthy():
+                raise  # an outage: retry the segment later
+            if hi - lo == 1:
+                log.error("the store refused a row; it goes to quarantine", extra={"table": table, "error": str(exc)})
+                refused.append(refused_row(columns, rows[lo], str(exc)))
+                return
+        mid = (lo + hi) // 2
+        self._insert_range(segment, table, columns, rows, lo, mid, refused)
+        self._insert_range(segment, table, columns, rows, mid, hi, refused)
+
+
+_row_encoder = msgspec.json.Encoder(decimal_format="number")
+
+
+def refused_row(columns, row, error: str) -> tuple:
+    """A quarantine row for a row the store refused: the row itself as JSON, and the store's reason."""
+    record = dict(zip((name for name, _ in columns), row))
+    return (record.get("project", ""), record.get("received_at", 0), record.get("message_id", ""),
+            record.get("type", ""), _row_encoder.encode(record).decode(), "$", f"refused by the store: {error}")

@@ -22,6 +22,8 @@ from typing import Annotated
 import msgspec
 
 Text = Annotated[str, msgspec.Meta(max_length=1024)]
+#: `events.revenue` is Decimal(18, 4): amounts must stay below 10^14.
+MAX_AMOUNT = Decimal(10) ** 14
 Currency = Annotated[str, msgspec.Meta(pattern="^[A-Za-z]{3}$")]
 
 
@@ -50,8 +52,8 @@ class PurchaseItem(msgspec.Struct, kw_only=True):
     quantity: Annotated[int, msgspec.Meta(ge=1)] = 1
 
     def __post_init__(self) -> None:
-        if not self.price.is_finite() or self.price < 0:
-            raise ValueError("`price` must be a non-negative decimal")
+        if not self.price.is_finite() or self.price < 0 or self.price >= MAX_AMOUNT:
+            raise ValueError("`price` must be a non-negative decimal below 10^14")
 
 
 class PurchaseProperties(msgspec.Struct, kw_only=True):
@@ -62,8 +64,8 @@ class PurchaseProperties(msgspec.Struct, kw_only=True):
 
     def __post_init__(self) -> None:
         # msgspec cannot put `ge` on Decimal, so the bound is checked here; decoding still names the path.
-        if not self.revenue.is_finite() or self.revenue < 0:
-            raise ValueError("`revenue` must be a non-negative decimal")
+        if not self.revenue.is_finite() or self.revenue < 0 or self.revenue >= MAX_AMOUNT:
+            raise ValueError("`revenue` must be a non-negative decimal below 10^14")
         self.currency = self.currency.upper()
 
 

@@ -131,3 +131,39 @@ def test_fault_switches_answer_429_and_503(collector):
     resp = collector.post("/v1/batch", {"batch": [{"type": "track", "event": "x", "userId": "u"}]})
     assert resp.status == 503 and resp.headers["Retry-After"] == "1"
     assert collector.post("/v1/batch", {"batch": [{"type": "track", "event": "x", "userId": "u"}]}).status == 200
+
+
+def test_a_row_the_store_refuses_goes_to_quarantine_and_the_rest_is_stored(collector_factory, tmp_path):
+    proc = collector_factory(tmp_path / "poison").start()
+    tag = uuid.uuid4().hex[:8]
+    poison = f"{tag}-poison"
+    proc.faults(refuse_message_id=poison)
+    ids = [f"{tag}-{i}" for i in range(40)]
+    ids[17] = poison
+    batch = [{"type": "track", "event": "p", "userId": "u", "messageId": m} for m in ids]
+    assert proc.post("/v1/batch", {"batch": batch}).json()["accepted"] == 40
+    later = f"{tag}-later"
+    assert proc.post("/v1/batch", {"batch": [{"type": "track", "event": "p", "userId": "u", "messageId": later}]}).status == 200
+    stored = proc.wait_for(f"SELECT count() FROM tenure.events WHERE startsWith(message_id, '{tag}-')", [[40]])
+    assert stored == [[40]]  # 39 of the batch and the later one
+    assert proc.query(f"SELECT count() FROM tenure.events WHERE message_id = '{poison}'") == [[0]]
+    quarantined = proc.wait_for(f"SELECT field, error FROM tenure.quarantine WHERE message_id = '{poison}'",
+                                [["$", "refused by the store: insert into tenure.events failed: Code: 117. row refused (fault injected)"]])
+    assert len(quarantined) == 1
+    assert proc.get("/readyz").json()["writer_error"] is None
+
+
+def test_duplicate_json_paths_and_huge_revenue_never_stall_the_writer(collector):
+    tag = uuid.uuid4().hex[:8]
+    batch = [
+        {"type": "track", "event": "x", "userId": "u", "messageId": f"{tag}-dotted", "properties": {"a.b": 1, "a": {"b": 2}}},
+        {"type": "track", "event": "purchase", "userId": "u", "messageId": f"{tag}-huge",
+         "properties": {"order_id": "o", "revenue": 1e30, "currency": "USD"}},
+        {"type": "track", "event": "x", "userId": "u", "messageId": f"{tag}-after"},
+    ]
+    body = collector.post("/v1/batch", {"batch": batch}).json()
+    assert body["accepted"] == 2
+    assert body["rejected"][0]["error"] == "`revenue` must be a non-negative decimal below 10^14 (required by the `purchase` event)"
+    rows = collector.wait_for(f"SELECT message_id FROM tenure.events WHERE startsWith(message_id, '{tag}-') ORDER BY message_id",
+                              [[f"{tag}-after"], [f"{tag}-dotted"]])
+    assert rows == [[f"{tag}-after"], [f"{tag}-dotted"]]

@@ -173,7 +173,7 @@ def test_invalid_messages_go_to_quarantine_with_reasons(collector):
     assert body["accepted"] == 1
     assert body["rejected"] == [
         {"index": 1, "messageId": bad_purchase, "field": "$.batch[1].properties",
-         "error": "`revenue` must be a non-negative decimal (required by the `purchase` event)"},
+         "error": "`revenue` must be a non-negative decimal below 10^14 (required by the `purchase` event)"},
         {"index": 2, "messageId": no_ids, "field": "$.batch[2].userId",
          "error": "either `userId` or `anonymousId` is required"},
         {"index": 3, "messageId": bad_currency, "field": "$.batch[3].properties.currency",

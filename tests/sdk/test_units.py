@@ -97,7 +97,7 @@ def test_envelope_joins_encoded_messages_without_reencoding():
 # -- call-site validation ---------------------------------------------------------------------
 @pytest.mark.parametrize("kwargs, path, reason", [
     (dict(revenue=10, currency="USD"), "$.properties.order_id", "Object missing required field `order_id`"),
-    (dict(order_id="o", revenue=-1, currency="USD"), "$.properties.revenue", "`revenue` must be a non-negative decimal"),
+    (dict(order_id="o", revenue=-1, currency="USD"), "$.properties.revenue", "`revenue` must be a non-negative decimal below 10^14"),
     (dict(order_id="o", revenue="ten", currency="USD"), "$.properties.revenue", "Expected a decimal number"),
     (dict(order_id="o", revenue=1, currency="usd1"), "$.properties.currency", "Expected `str` matching regex '^[A-Za-z]{3}$'"),
     (dict(order_id="o", revenue=1), "$.properties.currency", "Object missing required field `currency`"),
