@@ -15,12 +15,13 @@ from typing import AsyncIterator
 from aiohttp import web
 
 from . import admin, handlers
-from .appkeys import CONFIG_KEY, FAULTS_KEY, KEYS_KEY, METRICS_KEY, STORE_KEY, WAL_KEY, WRITER_KEY
+from .appkeys import CONFIG_KEY, FAULTS_KEY, KEYS_KEY, METRICS_KEY, RECENT_KEY, STORE_KEY, WAL_KEY, WRITER_KEY
 from .config import CollectorConfig
 from .errors import AuthError, CollectorError, RateLimited
 from .faults import Faults
 from .keys import KeyRing
 from .metrics import Metrics
+from .recent import RecentIds
 from .store import Store
 from .wal import WriteAheadLog
 from .writer import Writer
@@ -85,6 +86,10 @@ async def pipeline(app: web.Application) -> AsyncIterator[None]:
         writer = Writer(store, config.writer, lambda rows: wal.stored(rows), app[METRICS_KEY])
         wal = WriteAheadLog(config.wal_dir, config.wal, writer.submit)
         replay = wal.recover()
+        recent = app[RECENT_KEY]
+        recent.add_all(await store.run(_stored_ids, config.wal.recent_hours, config.wal.recent_ids))
+        for segment in replay:
+            recent.add_all((row[0], row[1]) for row in segment.events)
         for segment in replay:
             writer.submit(segment)
         if replay:
@@ -102,12 +107,21 @@ async def pipeline(app: web.Application) -> AsyncIterator[None]:
         await loop.run_in_executor(None, store.close)
 
 
+def _stored_ids(client, hours: int, limit: int) -> list[tuple[str, str]]:
+    """(project, message_id) of the events received in the last `hours`, to seed the resend filter."""
+    result = client.query(
+        "SELECT project, message_id FROM tenure.events WHERE received_at >= now64(3) - toIntervalHour({hours:UInt32}) "
+        "LIMIT {limit:UInt64}", parameters={"hours": hours, "limit": limit})
+    return [tuple(row) for row in result.result_rows]
+
+
 def create_app(config: CollectorConfig, keys: KeyRing) -> web.Application:
     app = web.Application(middlewares=[error_middleware, admin_middleware])
     app[CONFIG_KEY] = config
     app[KEYS_KEY] = keys
     app[METRICS_KEY] = Metrics()
     app[FAULTS_KEY] = Faults()
+    app[RECENT_KEY] = RecentIds(config.wal.recent_ids)
     app.add_routes(handlers.routes)
     app.add_routes(admin.routes)
     try:

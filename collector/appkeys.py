@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from .faults import Faults
     from .keys import KeyRing
     from .metrics import Metrics
+    from .recent import RecentIds
     from .store import Store
     from .wal import WriteAheadLog
     from .writer import Writer
@@ -22,3 +23,4 @@ WAL_KEY: web.AppKey["WriteAheadLog"] = web.AppKey("wal")
 WRITER_KEY: web.AppKey["Writer"] = web.AppKey("writer")
 METRICS_KEY: web.AppKey["Metrics"] = web.AppKey("metrics")
 FAULTS_KEY: web.AppKey["Faults"] = web.AppKey("faults")
+RECENT_KEY: web.AppKey["RecentIds"] = web.AppKey("recent")

@@ -42,6 +42,8 @@ class WalSettings:
     segment_max_age_s: float = 0.3
     max_backlog_rows: int = 1_000_000
     fsync: bool = True
+    recent_ids: int = 1_000_000  # message ids remembered to drop resends (about 100 MB at the bound)
+    recent_hours: int = 6  # at start-up, the ids stored in this many last hours are remembered
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,8 @@
 
 Order of work per request, cheapest refusal first: key in a header (401), backlog (503), body size
 (413), envelope (400), key in the body (401), then per-message validation and one group-committed
-write-ahead-log append. The answer is sent only after that append is on disk.
+write-ahead-log append. The answer is sent only after that append is on disk. A message whose id
+was accepted recently counts as accepted and is not stored again (see `recent`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import time
 
 from aiohttp import web
 
-from .appkeys import CONFIG_KEY, FAULTS_KEY, KEYS_KEY, METRICS_KEY, WAL_KEY
+from .appkeys import CONFIG_KEY, FAULTS_KEY, KEYS_KEY, METRICS_KEY, RECENT_KEY, WAL_KEY
 from .body import read_body
 from .errors import AuthError, Overloaded, RateLimited
 from .ingest import Parsed, normalize_batch, normalize_single, parse_batch, peek_write_key
@@ -56,8 +57,18 @@ def _check_capacity(request: web.Request) -> None:
 
 
 async def _commit(request: web.Request, project: str, parsed: Parsed) -> web.Response:
-    await request.app[WAL_KEY].append(parsed.events, parsed.quarantine)
+    recent = request.app[RECENT_KEY]
+    fresh = recent.fresh_rows(parsed.events)
+    keys = [(row[0], row[1]) for row in fresh]
+    recent.add_all(keys)  # before the await: a concurrent resend of the same ids is dropped too
+    try:
+        await request.app[WAL_KEY].append(fresh, parsed.quarantine)
+    except BaseException:
+        recent.forget(keys)  # not on disk: the client's retry must be stored
+        raise
     metrics = request.app[METRICS_KEY]
+    if len(fresh) != len(parsed.events):
+        metrics.resends.labels(project).inc(len(parsed.events) - len(fresh))
     metrics.accepted.labels(project).inc(len(parsed.events))
     if parsed.rejected:
         metrics.rejected.labels(project).inc(len(parsed.rejected))

@@ -10,6 +10,7 @@ class Metrics:
         self.registry = CollectorRegistry()
         self.accepted = Counter("tenure_messages_accepted", "Messages accepted and logged", ["project"], registry=self.registry)
         self.rejected = Counter("tenure_messages_rejected", "Messages quarantined", ["project"], registry=self.registry)
+        self.resends = Counter("tenure_messages_resent", "Accepted messages dropped as copies of recent ones", ["project"], registry=self.registry)
         self.requests = Counter("tenure_requests", "Requests answered", ["route", "status"], registry=self.registry)
         self.inserted_rows = Counter("tenure_inserted_rows", "Rows inserted into ClickHouse", registry=self.registry)
         self.insert_failures = Counter("tenure_insert_failures", "Failed insert attempts", registry=self.registry)

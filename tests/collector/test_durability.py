@@ -31,6 +31,22 @@ def _counts(collector, ids: list[str]) -> tuple[int, int]:
     return rows[0][0], rows[0][1]
 
 
+def _until(predicate, timeout: float = 30.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def _accepted(collector) -> float:
+    for line in collector.get("/metrics").body.decode().splitlines():
+        if line.startswith("tenure_messages_accepted_total{"):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
 def _wait_counts(collector, ids, timeout=30.0):
     deadline = time.monotonic() + timeout
     while True:
@@ -57,7 +73,7 @@ def test_kill_9_mid_stream_keeps_every_acknowledged_event_once(collector_factory
     first = collector_factory(data).start()
     with ThreadPoolExecutor(1) as pool:
         pending = pool.submit(_burst, first, 120, 100, 4)
-        time.sleep(0.8)
+        assert _until(lambda: _accepted(first) >= 2000)
         first.kill()  # while requests are in flight and the writer is inserting
         acked = pending.result()
     assert acked, "some batches should have been acknowledged before the kill"
@@ -78,19 +94,15 @@ def test_replay_of_a_stored_segment_adds_nothing(collector_factory, tmp_path):
     first.proc.wait(30)
     assert list((data / "wal").glob("*.wal")), "the stored segment must still be on disk"
     second = collector_factory(data).start()
-    _wait_counts(second, acked)
-    time.sleep(1.0)
+    assert _until(lambda: not list((data / "wal").glob("*.wal")))  # replayed and deleted
     assert _counts(second, acked) == (len(acked), len(acked))
-    assert not list((data / "wal").glob("*.wal"))
 
 
 def test_store_outage_then_recovery(collector_factory, tmp_path):
     proc = collector_factory(tmp_path / "outage").start()
     proc.faults(store_down=True)
     acked = _burst(proc, batches=4, per_batch=25)
-    time.sleep(1.0)
-    ready = proc.get("/readyz").json()
-    assert ready["writer_error"] == "store is down (fault injected)"
+    assert _until(lambda: proc.get("/readyz").json()["writer_error"] == "store is down (fault injected)")
     assert _counts(proc, acked) == (0, 0)
     proc.faults(store_down=False)
     assert _wait_counts(proc, acked) == (100, 100)

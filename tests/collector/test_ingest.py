@@ -71,6 +71,14 @@ def _wait_rows(collector, sql: str, count: int, timeout: float = 10.0) -> list[l
         time.sleep(0.1)
 
 
+def _barrier(collector) -> None:
+    """Send a marker and wait until it is stored: the writer stores in order, so everything
+    acknowledged before it is stored too (or was never going to be)."""
+    marker = uid("barrier")
+    assert collector.post("/v1/batch", {"batch": [{"type": "track", "event": "barrier", "userId": "b", "messageId": marker}]}).status == 200
+    assert _wait_rows(collector, f"SELECT 1 FROM tenure.events WHERE message_id = '{marker}'", 1) == [[1]]
+
+
 @pytest.mark.parametrize("route,message", [
     ("/v1/track", {"event": "Viewed", "userId": "u-single"}),
     ("/v1/identify", {"userId": "u-single", "traits": {"name": "x"}}),
@@ -197,9 +205,7 @@ def test_same_message_id_twice_counts_once(collector):
            "timestamp": "2024-05-01T10:00:00.000Z", "sentAt": "2024-05-01T10:00:00.000Z"}
     for _ in range(3):
         assert collector.post("/v1/batch", {"batch": [msg]}).status == 200
-    _wait_rows(collector, f"SELECT 1 FROM tenure.events WHERE message_id = '{message_id}'", 1)
-    import time
-    time.sleep(1.0)  # let the later copies land too
+    _barrier(collector)
     assert collector.query(f"SELECT count() FROM tenure.events FINAL WHERE message_id = '{message_id}'") == [[1]]
     assert collector.query(f"SELECT count(DISTINCT message_id) FROM tenure.events WHERE message_id = '{message_id}'") == [[1]]
 
@@ -260,3 +266,23 @@ def test_openapi_describes_every_route(collector):
     for path in ("/v1/batch", "/v1/track", "/v1/identify", "/v1/alias", "/v1/page", "/v1/screen", "/v1/group",
                  "/v1/query", "/v1/insights/retention", "/v1/insights/lifecycle", "/v1/insights/funnel"):
         assert path in spec["paths"], path
+
+
+def test_a_resend_with_another_timestamp_is_stored_once(collector_factory, tmp_path):
+    """SDK retries carry a new sentAt (so another corrected timestamp), and a message without a
+    timestamp takes the receive time: the copy must not land on another day, also after a restart."""
+    data = tmp_path / "resend"
+    proc = collector_factory(data).start()
+    message_id = uid("resend")
+    first = {"type": "track", "event": "x", "userId": "u-resend", "messageId": message_id, "timestamp": "2024-01-01T23:59:59.990Z"}
+    assert proc.post("/v1/batch", {"batch": [first, first]}).json()["accepted"] == 2
+    moved = {**first, "timestamp": "2024-01-03T10:00:00Z"}
+    assert proc.post("/v1/batch", {"batch": [moved]}).json() == {"success": True, "accepted": 1, "rejected": []}
+    sql = f"SELECT toString(timestamp) FROM tenure.events FINAL WHERE message_id = '{message_id}'"
+    assert _wait_rows(proc, sql, 1) == [["2024-01-01 23:59:59.990"]]
+    assert proc.stop() == 0
+    again = collector_factory(data, port=proc.port).start()
+    assert again.post("/v1/batch", {"batch": [{**first, "timestamp": "2024-01-02T00:00:00.010Z"}]}).status == 200
+    _barrier(again)
+    assert again.query(sql) == [["2024-01-01 23:59:59.990"]]
+    assert "tenure_messages_resent_total{project=\"test\"} 1.0" in again.get("/metrics").body.decode()
