@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from aiohttp import web
+from clickhouse_connect.driver.exceptions import ClickHouseError
 
 from tenure.collector.appkeys import STORE_KEY
 
@@ -121,6 +122,11 @@ def _handler(metric: str):
             body = await store.run_readonly(_call, _FUNCTIONS[metric], kwargs)
         except InvalidParameter as exc:
             return web.json_response({"success": False, "error": str(exc), "field": exc.name}, status=400)
+        except (ValueError, OverflowError) as exc:  # a parameter the calendar cannot hold (year 10000...)
+            return web.json_response({"success": False, "error": f"invalid parameters: {exc}"}, status=400)
+        except ClickHouseError as exc:  # e.g. a window so long the query passes ClickHouse's limits
+            message = next((line for line in str(exc).splitlines() if "DB::Exception" in line), str(exc))
+            return web.json_response({"success": False, "error": f"query failed: {message.strip()}"}, status=400)
         return web.json_response(body)
 
     handle.__name__ = f"insights_{metric.replace('-', '_')}"

@@ -17,7 +17,7 @@ from aiohttp import web
 from . import admin, handlers
 from .appkeys import CONFIG_KEY, FAULTS_KEY, KEYS_KEY, METRICS_KEY, RECENT_KEY, STORE_KEY, WAL_KEY, WRITER_KEY
 from .config import CollectorConfig
-from .errors import AuthError, CollectorError, RateLimited
+from .errors import AuthError, CollectorError
 from .faults import Faults
 from .keys import KeyRing
 from .metrics import Metrics
@@ -45,13 +45,17 @@ async def error_middleware(request: web.Request, handler) -> web.StreamResponse:
         body = {"success": False, "error": exc.message}
         if exc.field:
             body["field"] = exc.field
-        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
+        retry_after = getattr(exc, "retry_after", None)
+        headers = {"Retry-After": str(retry_after)} if retry_after else None
         response = web.json_response(body, status=exc.status, headers=headers)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
         headers = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
         response = web.json_response({"success": False, "error": exc.reason}, status=exc.status, headers=headers)
+    except Exception:  # a bug: logged with its traceback, answered in the same JSON shape
+        log.exception("unhandled error", extra={"path": request.path})
+        response = web.json_response({"success": False, "error": "internal error"}, status=500)
     if request.path.startswith("/v1/"):
         response.headers.update(CORS_HEADERS)
     route = request.match_info.route.resource.canonical if request.match_info.route.resource else "unmatched"

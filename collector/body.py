@@ -39,11 +39,17 @@ def inflate(data: bytes, encoding: str, limit: int) -> bytes:
         wbits = zlib.MAX_WBITS
     else:
         raise RequestError(f"unsupported Content-Encoding {encoding!r}; use gzip or none")
-    inflater = zlib.decompressobj(wbits)
     try:
+        inflater = zlib.decompressobj(wbits)
         out = inflater.decompress(data, limit + 1)
     except zlib.error as exc:
-        raise RequestError(f"body is not valid {encoding}: {exc}") from exc
+        if encoding != "deflate":
+            raise RequestError(f"body is not valid {encoding}: {exc}") from exc
+        try:  # "deflate" in the wild is often raw deflate, without the zlib header
+            inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+            out = inflater.decompress(data, limit + 1)
+        except zlib.error as exc2:
+            raise RequestError(f"body is not valid deflate: {exc2}") from exc2
     if len(out) > limit or inflater.unconsumed_tail:
         raise PayloadTooLarge(f"decompressed body is over the limit of {limit} bytes")
     return out

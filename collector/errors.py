@@ -54,3 +54,4 @@ class QueryError(CollectorError):
 
 class StoreError(CollectorError):
     status = 503
+    retry_after = 5

@@ -108,9 +108,23 @@ def _to_ms(value: datetime | None) -> int | None:
 
 def _object_text(raw: msgspec.Raw, where: str) -> str:
     text = bytes(raw)
+    if text == b"null":  # some SDKs send `"properties": null` for "none"
+        return "{}"
     if text[:1] != b"{":
         raise Rejection(where, "Expected `object`")
     return text.decode("utf-8")
+
+
+def _merge(base: dict, own: dict) -> dict:
+    """`own` over `base`, recursively: batch {"library": {"name"}} + message {"library": {"version"}}
+    keeps both."""
+    merged = dict(base)
+    for key, value in own.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
 
 
 def _id(value) -> str:
@@ -154,6 +168,9 @@ class Normalizer:
             if isinstance(loose, dict):
                 message_id = str(loose.get("messageId") or "")[:200]
                 mtype = str(loose.get("type") or "")[:50]
+                if "writeKey" in loose:  # a key is never stored (single-message bodies may carry one)
+                    loose["writeKey"] = "<redacted>"
+                    raw_bytes = _encoder.encode(loose)
         except msgspec.DecodeError:
             pass
         self.parsed.quarantine.append((
@@ -206,7 +223,7 @@ class Normalizer:
 
         context = _object_text(msg.context, prefix + ".context")
         if self.batch_context:
-            context = _encoder.encode({**self.batch_context, **_any_decoder.decode(context)}).decode()
+            context = _encoder.encode(_merge(self.batch_context, _any_decoder.decode(context))).decode()
         if isinstance(msg, Identify) and traits == "{}" and context != "{}":
             traits = self._context_traits(context)  # RudderStack puts identify traits in context.traits
 

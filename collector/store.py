@@ -50,7 +50,7 @@ class Store:
             self.client = self._connect()
             self._insert_client = self._connect()
             self._reader = self._connect_reader()
-            self._insights = self._connect(settings={"readonly": 2})
+            self._insights = self._connect(settings={"max_execution_time": max_query_seconds, "readonly": 2})
         except Exception as exc:  # driver and engine errors alike: the store cannot be opened
             raise StoreError(f"cannot open store: {exc}") from exc
 

@@ -196,14 +196,17 @@ class WriteAheadLog:
         self._opened_at = time.monotonic()
 
     def _write(self, batch: list[_Pending]) -> None:
+        offset = None
         try:
             if self._current is None:
                 self._open_segment()
+            offset = self._file.tell()
             self._file.write(b"".join(item.payload for item in batch))
             if self.settings.fsync:
                 os.fdatasync(self._file.fileno())
         except OSError as exc:
             log.error("wal write failed: %s", exc)
+            self._abandon_tail(offset)
             with self._cond:
                 self.backlog_rows -= sum(len(i.events) + len(i.quarantine) for i in batch)
             for item in batch:
@@ -215,6 +218,18 @@ class WriteAheadLog:
             item.loop.call_soon_threadsafe(_succeed, item.future)
         if self._current.rows >= self.settings.segment_max_rows:
             self._seal()
+
+    def _abandon_tail(self, offset: int | None) -> None:
+        """After a failed write: cut what may have been half written and close the segment, so no
+        acknowledged record is ever appended behind a torn one (replay stops at the first)."""
+        if self._file is None:
+            return
+        try:
+            if offset is not None:
+                os.ftruncate(self._file.fileno(), offset)
+        except OSError as exc:
+            log.error("wal truncate failed: %s", exc)
+        self._seal()
 
     def _seal(self) -> None:
         segment, self._current = self._current, None

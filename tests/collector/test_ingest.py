@@ -286,3 +286,34 @@ def test_a_resend_with_another_timestamp_is_stored_once(collector_factory, tmp_p
     _barrier(again)
     assert again.query(sql) == [["2024-01-01 23:59:59.990"]]
     assert "tenure_messages_resent_total{project=\"test\"} 1.0" in again.get("/metrics").body.decode()
+
+
+def test_a_write_key_in_a_rejected_body_is_not_stored(collector):
+    message_id = uid("wk")
+    resp = collector.post("/v1/track", {"writeKey": collector.write_key, "messageId": message_id, "event": ""}, key=None)
+    assert resp.status == 200 and resp.json()["rejected"][0]["messageId"] == message_id
+    raw = _wait_rows(collector, f"SELECT raw FROM tenure.quarantine WHERE message_id = '{message_id}'", 1)[0][0]
+    assert collector.write_key not in raw and json.loads(raw)["writeKey"] == "<redacted>"
+
+
+def test_batch_context_merges_deeply_and_null_properties_are_empty(collector):
+    message_id = uid("ctx")
+    batch = {"batch": [{"type": "track", "event": "x", "userId": "u", "messageId": message_id, "properties": None,
+                        "context": {"library": {"version": "2"}}}],
+             "context": {"library": {"name": "lib"}, "locale": "fr"}}
+    assert collector.post("/v1/batch", batch).json()["accepted"] == 1
+    rows = _wait_rows(collector, f"SELECT toString(context), toString(properties) FROM tenure.events WHERE message_id = '{message_id}'", 1)
+    assert json.loads(rows[0][0]) == {"library": {"name": "lib", "version": "2"}, "locale": "fr"}
+    assert rows[0][1] == "{}"
+
+
+def test_raw_and_zlib_deflate_bodies(collector):
+    import zlib
+
+    for wbits, label in ((zlib.MAX_WBITS, "zlib"), (-zlib.MAX_WBITS, "raw")):
+        message_id = uid(label)
+        body = json.dumps({"batch": [{"type": "track", "event": "x", "userId": "u", "messageId": message_id}]}).encode()
+        packer = zlib.compressobj(wbits=wbits)
+        resp = collector.post("/v1/batch", packer.compress(body) + packer.flush(), headers={"Content-Encoding": "deflate"})
+        assert resp.status == 200, resp.body
+        assert _wait_rows(collector, f"SELECT 1 FROM tenure.events WHERE message_id = '{message_id}'", 1) == [[1]]

@@ -68,3 +68,14 @@ def test_insights_parameters_cannot_inject_sql(collector, params):
         assert all(c["size"] == 0 for c in resp.json()["cohorts"])
     assert collector.query("SELECT count() FROM tenure.events")[0][0] >= before
     assert collector.query("EXISTS TABLE tenure.events") == [[1]]
+
+
+@pytest.mark.parametrize("params", [
+    "date_to=9999-12-31&period=month&intervals=3",
+    "intervals=5000&date_to=2024-01-01",
+])
+def test_insights_edge_parameters_answer_json_400(collector, params):
+    metric = "retention" if "period" in params else "active"
+    resp = collector.request("GET", f"/v1/insights/{metric}?{params}", headers={"Authorization": f"Bearer {collector.admin_key}"})
+    assert resp.status == 400, resp.body
+    assert resp.json()["success"] is False and resp.json()["error"]
