@@ -9,12 +9,13 @@ answers 400 `{"success": false, "error": "<name>: <reason>", "field": "<name>"}`
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 from aiohttp import web
 from clickhouse_connect.driver.exceptions import ClickHouseError
 
-from tenure.collector.appkeys import STORE_KEY
+from tenure.collector.appkeys import KEYS_KEY, STORE_KEY
 
 from .active import active, stickiness
 from .funnel import funnel
@@ -43,9 +44,20 @@ def _int(name: str, text: str) -> int:
 
 def _float(name: str, text: str) -> float:
     try:
-        return float(text)
+        value = float(text)
     except ValueError:
         raise InvalidParameter(name, f"must be a number, not {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise InvalidParameter(name, f"must be a positive number, not {text!r}")
+    return value
+
+
+def _count(name: str, text: str) -> int:
+    """A non-negative integer: limits and day counts."""
+    value = _int(name, text)
+    if value < 0:
+        raise InvalidParameter(name, f"must be 0 or more, not {value}")
+    return value
 
 
 def _filters(name: str, values: list[str]) -> dict[str, str]:
@@ -70,10 +82,10 @@ _PARAMS: dict[str, dict[str, Callable]] = {
     "active": {**_COMMON, "event": str, "intervals": _int, "source": str},
     "stickiness": {**_COMMON, "event": str, "period": str, "intervals": _int, "week_start": str, "source": str},
     "funnel": {**_COMMON, "order": str, "window": str, "intervals": _int},
-    "rfm": {"project": str, "as_of": str, "limit": _int},
+    "rfm": {"project": str, "as_of": str, "limit": _count},
     "ltv": {**_COMMON, "period": str, "intervals": _int, "week_start": str, "anchor": str, "source": str},
-    "churn-risk": {"project": str, "as_of": str, "gap_factor": _float, "min_active_days": _int,
-                   "lookback_days": _int, "limit": _int},
+    "churn-risk": {"project": str, "as_of": str, "gap_factor": _float, "min_active_days": _count,
+                   "lookback_days": _count, "limit": _count},
 }
 _FUNCTIONS = {
     "retention": retention,
@@ -118,6 +130,9 @@ def _handler(metric: str):
     async def handle(request: web.Request) -> web.Response:
         try:
             kwargs = arguments(metric, request.query)
+            known = request.app[KEYS_KEY].projects
+            if kwargs.get("project") is not None and kwargs["project"] not in known:
+                raise InvalidParameter("project", f"unknown project {kwargs['project']!r}; known: {', '.join(known)}")
             store = request.app[STORE_KEY]
             body = await store.run_readonly(_call, _FUNCTIONS[metric], kwargs)
         except InvalidParameter as exc:

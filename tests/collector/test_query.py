@@ -79,3 +79,14 @@ def test_insights_edge_parameters_answer_json_400(collector, params):
     resp = collector.request("GET", f"/v1/insights/{metric}?{params}", headers={"Authorization": f"Bearer {collector.admin_key}"})
     assert resp.status == 400, resp.body
     assert resp.json()["success"] is False and resp.json()["error"]
+
+
+@pytest.mark.parametrize("path,field,error", [
+    ("retention?project=nonexist", "project", "project: unknown project 'nonexist'; known: test"),
+    ("churn-risk?gap_factor=nan", "gap_factor", "gap_factor: must be a positive number, not 'nan'"),
+    ("rfm?limit=-1", "limit", "limit: must be 0 or more, not -1"),
+])
+def test_insights_parameters_are_checked(collector, path, field, error):
+    resp = collector.request("GET", f"/v1/insights/{path}", headers={"Authorization": f"Bearer {collector.admin_key}"})
+    assert resp.status == 400
+    assert resp.json() == {"success": False, "error": error, "field": field}
