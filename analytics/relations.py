@@ -62,7 +62,7 @@ def raw_events(project: str, events, filters, lo=None, hi=None, extra_cols: str 
     where += _events_sql(events, "e.event") + _filters_sql(filters)
     bd = f", toString(e.properties.`{_ident(bd_prop)}`) AS bd" if bd_prop else ""
     if bd_prop:
-        where += f" AND bd != ''"
+        where += " AND bd != ''"
     return (f"SELECT {raw_person()} AS person, e.message_id AS message_id, min(e.timestamp) AS ts{bd}{extra_cols} "
             f"FROM tenure.events AS e LEFT JOIN {idmap_sql(project)} AS m ON cityHash64(e.anonymous_id) = m.k "
             f"WHERE {where} GROUP BY person, message_id{', bd' if bd_prop else ''}")

@@ -283,7 +283,6 @@ def rfm(store: Store, *, as_of: datetime):
 def ltv(store: Store, *, period, tz, date_to, intervals):
     cal = Cal(period, tz)
     periods = cal.window(date_to, intervals)
-    index = {p: i for i, p in enumerate(periods)}
     first = {}
     for person, _n, t, _m in store.events:
         if person not in first or t < first[person]:

@@ -228,7 +228,7 @@ def test_clock_skew_is_corrected(collector):
     rows = _wait_rows(collector, (
         "SELECT message_id, toUnixTimestamp64Milli(timestamp), toUnixTimestamp64Milli(received_at), "
         "toUnixTimestamp64Milli(original_timestamp), timestamp_replaced "
-        f"FROM tenure.events WHERE user_id = 'u-skew' ORDER BY message_id"), 4)
+        "FROM tenure.events WHERE user_id = 'u-skew' ORDER BY message_id"), 4)
     by_id = {r[0]: r[1:] for r in rows}
     for message_id in (skewed, original):
         ts, received, orig, replaced = by_id[message_id]

@@ -6,7 +6,6 @@ they do in an app; the collector is the real one, stopped and restarted on the s
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import textwrap
