@@ -241,10 +241,26 @@ class Normalizer:
         return _encoder.encode(found).decode() if isinstance(found, dict) else "{}"
 
 
+_LONE_SURROGATE = re.compile(
+    rb"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+    rb"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}")
+
+
+def replace_lone_surrogates(body: bytes) -> bytes:
+    """JSON from Python's `json.dumps` can escape half of an emoji (a string cut mid-pair); msgspec
+    refuses that as malformed, which would cost the whole batch. Such halves become U+FFFD."""
+    return _LONE_SURROGATE.sub(rb"\\ufffd", body)
+
+
 def parse_batch(body: bytes, limits: Limits) -> Batch:
     """Decode the envelope of a `/v1/batch` body. Raises RequestError (400) when it is not a batch."""
     try:
-        batch = _batch_decoder.decode(body)
+        try:
+            batch = _batch_decoder.decode(body)
+        except msgspec.DecodeError as exc:
+            if "escape" not in str(exc):
+                raise
+            batch = _batch_decoder.decode(replace_lone_surrogates(body))
     except msgspec.ValidationError as exc:
         path, reason = _split_error(exc)
         raise RequestError(f"not a batch: {reason} at {path}", field=path) from None

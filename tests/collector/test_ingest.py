@@ -317,3 +317,14 @@ def test_raw_and_zlib_deflate_bodies(collector):
         resp = collector.post("/v1/batch", packer.compress(body) + packer.flush(), headers={"Content-Encoding": "deflate"})
         assert resp.status == 200, resp.body
         assert _wait_rows(collector, f"SELECT 1 FROM tenure.events WHERE message_id = '{message_id}'", 1) == [[1]]
+
+
+def test_half_an_emoji_does_not_cost_the_batch(collector):
+    cut, whole = uid("cut"), uid("whole")
+    body = ('{"batch": [{"type": "track", "event": "x", "userId": "u", "messageId": "%s", "properties": {"t": "hi \\ud83d"}},'
+            ' {"type": "track", "event": "x", "userId": "u", "messageId": "%s", "properties": {"t": "\\ud83d\\ude00"}}]}'
+            % (cut, whole)).encode()
+    resp = collector.post("/v1/batch", body)
+    assert resp.status == 200 and resp.json()["accepted"] == 2
+    rows = _wait_rows(collector, f"SELECT message_id, toString(properties.t) FROM tenure.events WHERE message_id IN ('{cut}', '{whole}') ORDER BY message_id", 2)
+    assert dict(rows) == {cut: "hi \ufffd", whole: "\U0001F600"}
