@@ -102,8 +102,8 @@ def retention(client, project: str | None = None, *, start_event: str | None = N
     for b, c, kk, count in cells:
         if 0 <= kk < n and c + kk <= last:
             table[b][c][kk] = count
-    if not bd:
-        table[""]  # the empty table still lists every cohort period
+    if not table:
+        table[""]  # an empty answer (also with a breakdown) still lists every cohort period
     cohorts = []
     for b in sorted(table):
         for c in range(first, last + 1):

@@ -90,3 +90,12 @@ def test_insights_parameters_are_checked(collector, path, field, error):
     resp = collector.request("GET", f"/v1/insights/{path}", headers={"Authorization": f"Bearer {collector.admin_key}"})
     assert resp.status == 400
     assert resp.json() == {"success": False, "error": error, "field": field}
+
+
+def test_retention_with_an_empty_breakdown_still_lists_every_cohort(collector):
+    resp = collector.request("GET", "/v1/insights/retention?date_to=1990-01-10&intervals=3&breakdown=event.nothing",
+                             headers={"Authorization": f"Bearer {collector.admin_key}"})
+    assert resp.status == 200, resp.body
+    cohorts = resp.json()["cohorts"]
+    assert [c["cohort"][:10] for c in cohorts] == ["1990-01-08", "1990-01-09", "1990-01-10"]
+    assert all(c["size"] == 0 and c["values"] == [0, 0, 0] and c["breakdown"] is None for c in cohorts)
