@@ -82,7 +82,8 @@ async def pipeline(app: web.Application) -> AsyncIterator[None]:
     loop = asyncio.get_running_loop()
     store = await loop.run_in_executor(None, lambda: Store(
         config.resolved_store_url, app[FAULTS_KEY],
-        max_query_rows=config.limits.max_query_rows, max_query_seconds=config.limits.max_query_seconds))
+        max_query_rows=config.limits.max_query_rows, max_query_seconds=config.limits.max_query_seconds,
+        insert_lanes=config.writer.insert_lanes))
     try:
         applied = await store.run(lambda _client: store.migrate())
         if applied:

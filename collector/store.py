@@ -27,14 +27,14 @@ T = TypeVar("T")
 
 
 class Store:
-    """Four clients on one store, each with its own session and lock: `client` for `run()` (migrations,
-    readiness), one for the writer's inserts (so a long query never delays an insert behind the same
+    """Clients on one store, each with its own session and lock: `client` for `run()` (migrations,
+    readiness), one per insert lane for the writer (so a long query never delays an insert behind the same
     lock), a read-only one for analysts' SQL (readonly=1), and one for the insights that
     `run_readonly()` hands to tenure.analytics (readonly=2: its queries may set join settings but
     can write nothing)."""
 
     def __init__(self, url: str, faults: Faults | None = None, workers: int = 4,
-                 max_query_rows: int = 100_000, max_query_seconds: float = 30.0) -> None:
+                 max_query_rows: int = 100_000, max_query_seconds: float = 30.0, insert_lanes: int = 1) -> None:
         self.url = url
         self.faults = faults or Faults()
         self.embedded = url.startswith("chdb:")
@@ -48,7 +48,7 @@ class Store:
         }
         try:
             self.client = self._connect()
-            self._insert_client = self._connect()
+            self._insert_clients = [self._connect() for _ in range(max(1, insert_lanes))]
             self._reader = self._connect_reader()
             self._insights = self._connect(settings={"max_execution_time": max_query_seconds, "readonly": 2})
         except Exception as exc:  # driver and engine errors alike: the store cannot be opened
@@ -92,8 +92,10 @@ class Store:
             return False, f"migrations not applied (latest {latest}, applied {sorted(versions)})"
         return True, "ok"
 
-    def insert(self, table: str, columns: Sequence[tuple[str, str]], rows: Sequence[Sequence], token: str) -> None:
-        """Columnar insert of `rows` with a dedupe token: repeating the same call adds nothing."""
+    def insert(self, table: str, columns: Sequence[tuple[str, str]], rows: Sequence[Sequence], token: str,
+               lane: int = 0) -> None:
+        """Columnar insert of `rows` with a dedupe token: repeating the same call adds nothing.
+        Each `lane` has its own client, so inserts on different lanes run at the same time."""
         if self.faults.store_down:
             raise StoreError("store is down (fault injected)")
         refused = self.faults.refuse_message_id
@@ -101,7 +103,7 @@ class Store:
             raise StoreError(f"insert into {table} failed: Code: 117. row refused (fault injected)")
         data = list(zip(*rows))
         try:
-            self._insert_client.insert(
+            self._insert_clients[lane % len(self._insert_clients)].insert(
                 table,
                 data,
                 column_names=[name for name, _ in columns],
@@ -122,7 +124,7 @@ class Store:
         if self.faults.store_down:
             return False
         try:
-            self._insert_client.command("SELECT 1")
+            self._insert_clients[0].command("SELECT 1")
             return True
         except Exception:  # noqa: BLE001 - any failure means unreachable
             return False
@@ -151,7 +153,7 @@ class Store:
 
     def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)
-        for client in (self._insights, self._reader, self._insert_client, self.client):
+        for client in (self._insights, self._reader, *self._insert_clients, self.client):
             try:
                 client.close()
             except Exception:  # noqa: BLE001 - closing a dead client is not an error worth raising

@@ -1,8 +1,9 @@
 """Drains sealed write-ahead-log segments into ClickHouse, in order, in large columnar blocks.
 
-One thread, one segment at a time: a segment's rows go to `events` and `quarantine` in chunks of
-`insert_block_rows`, each with the token `<segment name>-<table>-<chunk>`. A segment's chunking depends
-only on its rows, so a retry or a replay after a crash repeats the same tokens and ClickHouse keeps
+One segment at a time, so segments are stored in the order they were acknowledged. A segment's
+rows go to `events` and `quarantine` in row ranges inserted side by side on `insert_lanes` lanes
+(at most `insert_block_rows` each), each with the token `<segment>-<table>-<lo>-<hi>`. The ranges
+depend only on the row count, so a retry or a replay after a crash repeats the same tokens and ClickHouse keeps
 one copy. Store failures are retried with exponential backoff and full jitter (tenacity), for as
 long as it takes; meanwhile the backlog grows and the ingest routes answer 503 past its bound.
 Only once every chunk is stored is the segment file deleted. A chunk the store refuses while it
@@ -17,6 +18,7 @@ import os
 import queue
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Callable
 
 import msgspec
@@ -41,6 +43,7 @@ class Writer:
         self._queue: queue.Queue[Segment | None] = queue.Queue()
         self._abort = threading.Event()  # stop retrying: shutting down with the store failing
         self._thread = threading.Thread(target=self._run, name="tenure-writer", daemon=True)
+        self._lanes = ThreadPoolExecutor(max_workers=max(1, settings.insert_lanes), thread_name_prefix="tenure-insert")
         self.last_error: str | None = None
 
     def submit(self, segment: Segment) -> None:
@@ -54,11 +57,12 @@ class Writer:
         Returns False if segments were left on disk for the next start to replay."""
         self._queue.put(None)
         self._thread.join(timeout)
-        if self._thread.is_alive():
+        drained = not self._thread.is_alive()
+        if not drained:
             self._abort.set()
             self._thread.join(5)
-            return False
-        return True
+        self._lanes.shutdown(wait=True, cancel_futures=True)
+        return drained
 
     def _run(self) -> None:
         while True:
@@ -86,12 +90,18 @@ class Writer:
     def _store(self, segment: Segment) -> None:
         started = time.perf_counter()
         try:
-            block = self.settings.insert_block_rows
             refused: list[tuple] = []
             for table, columns, rows in (("tenure.events", EVENT_COLUMNS, segment.events),
                                          ("tenure.quarantine", QUARANTINE_COLUMNS, segment.quarantine)):
-                for lo in range(0, len(rows), block):
-                    self._insert_range(segment.name, table, columns, rows, lo, min(lo + block, len(rows)), refused)
+                ranges = self._ranges(len(rows))
+                if len(ranges) == 1:
+                    self._insert_range(segment.name, table, columns, rows, *ranges[0], refused, 0)
+                    continue
+                futures = [self._lanes.submit(self._insert_range, segment.name, table, columns, rows, lo, hi, refused, lane)
+                           for lane, (lo, hi) in enumerate(ranges)]
+                wait(futures)  # every lane finishes before a retry can start the same ranges again
+                for future in futures:
+                    future.result()  # re-raises the first failure; the segment is retried whole
             if refused:
                 self.store.insert("tenure.quarantine", QUARANTINE_COLUMNS, refused, token=f"{segment.name}-refused")
         except Exception as exc:
@@ -106,13 +116,25 @@ class Writer:
         self.metrics.inserted_rows.inc(segment.rows)
         self.metrics.insert_seconds.observe(time.perf_counter() - started)
 
-    def _insert_range(self, segment: str, table: str, columns, rows, lo: int, hi: int, refused: list) -> None:
+    def _ranges(self, n: int) -> list[tuple[int, int]]:
+        """Row ranges of one table's rows: a function of the row count and the settings only, so a
+        replay cuts the same ranges and repeats the same tokens."""
+        if n == 0:
+            return []
+        s = self.settings
+        parts = max(1, min(s.insert_lanes, n // max(1, s.lane_min_rows)))
+        parts = max(parts, -(-n // s.insert_block_rows))
+        step = -(-n // parts)
+        return [(lo, min(lo + step, n)) for lo in range(0, n, step)]
+
+    def _insert_range(self, segment: str, table: str, columns, rows, lo: int, hi: int, refused: list,
+                      lane: int = 0) -> None:
         """Insert rows[lo:hi]. When the store refuses it while it is healthy, the data is at fault:
         halve the range until the refused rows are alone and move them to quarantine, so one bad
         row never holds back the rows behind it. Tokens name the row range, and the halving depends
         only on the rows, so a replay repeats the same inserts and ClickHouse drops the copies."""
         try:
-            self.store.insert(table, columns, rows[lo:hi], token=f"{segment}-{table}-{lo}-{hi}")
+            self.store.insert(table, columns, rows[lo:hi], token=f"{segment}-{table}-{lo}-{hi}", lane=lane)
             return
         except StoreError as exc:
             if not self.store.healthy():
@@ -122,8 +144,8 @@ class Writer:
                 refused.append(refused_row(columns, rows[lo], str(exc)))
                 return
         mid = (lo + hi) // 2
-        self._insert_range(segment, table, columns, rows, lo, mid, refused)
-        self._insert_range(segment, table, columns, rows, mid, hi, refused)
+        self._insert_range(segment, table, columns, rows, lo, mid, refused, lane)
+        self._insert_range(segment, table, columns, rows, mid, hi, refused, lane)
 
 
 _row_encoder = msgspec.json.Encoder(decimal_format="number")
