@@ -76,29 +76,29 @@ async def _commit(request: web.Request, project: str, parsed: Parsed) -> web.Res
 
 
 async def _prelude(request: web.Request) -> tuple[str | None, bytes, int]:
+    """(project of the header key, or None when the key must come from the body; body; receive time)."""
     key = header_write_key(request)
-    if key is not None:
-        _project(request, key)  # refuse a bad key before reading the body
+    project = _project(request, key) if key is not None else None  # a bad key is refused before the body is read
     _check_capacity(request)
     body = await read_body(request, request.app[CONFIG_KEY].limits.max_batch_bytes)
-    return key, body, int(time.time() * 1000)
+    return project, body, int(time.time() * 1000)
 
 
 @routes.post("/v1/batch")
 @routes.post("/v1/import")
 async def batch(request: web.Request) -> web.Response:
-    key, body, received_ms = await _prelude(request)
+    project, body, received_ms = await _prelude(request)
     limits = request.app[CONFIG_KEY].limits
     envelope = parse_batch(body, limits)
-    project = _project(request, key or envelope.write_key)
+    project = project or _project(request, envelope.write_key)
     return await _commit(request, project, normalize_batch(envelope, project, received_ms, limits))
 
 
 def _single(mtype: str):
     async def handler(request: web.Request) -> web.Response:
-        key, body, received_ms = await _prelude(request)
-        body_key = peek_write_key(body)
-        project = _project(request, key or body_key)
+        project, body, received_ms = await _prelude(request)
+        body_key = peek_write_key(body)  # also refuses a body that is not a JSON object (400)
+        project = project or _project(request, body_key)
         limits = request.app[CONFIG_KEY].limits
         return await _commit(request, project, normalize_single(body, mtype, project, received_ms, limits))
 

@@ -38,6 +38,7 @@ class Store:
         self.url = url
         self.faults = faults or Faults()
         self.embedded = url.startswith("chdb:")
+        self._latest_migration = latest_version()
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tenure-store")
         # readonly last: once it is 1 no setting may change, so the limits must be set before it.
         self._reader_settings = {
@@ -82,12 +83,12 @@ class Store:
         return apply_migrations(self.client)
 
     def ready(self) -> tuple[bool, str]:
+        """Reads only: a readiness probe runs often and must not issue DDL or re-read the migrations."""
         try:
-            self.client.command("SELECT 1")
             versions = applied_versions(self.client)
-        except (ClickHouseError, Exception) as exc:  # noqa: BLE001 - any failure means not ready
+        except Exception as exc:  # noqa: BLE001 - any failure means not ready
             return False, f"store unreachable: {exc}"
-        latest = latest_version()
+        latest = self._latest_migration
         if latest not in versions:
             return False, f"migrations not applied (latest {latest}, applied {sorted(versions)})"
         return True, "ok"

@@ -67,13 +67,14 @@ def _ensure_ledger(client: CommandClient) -> None:
 
 
 def applied_versions(client) -> set[int]:
-    _ensure_ledger(client)
+    """Versions recorded in the ledger (which must exist: `apply_migrations` creates it)."""
     result = client.query(f"SELECT DISTINCT version FROM {DATABASE}.schema_migrations")
     return {row[0] for row in result.result_rows}
 
 
 def apply_migrations(client) -> list[int]:
     """Apply every migration not yet recorded; returns the versions applied now."""
+    _ensure_ledger(client)
     done = applied_versions(client)
     applied = []
     for migration in load_migrations():
